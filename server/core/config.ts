@@ -75,3 +75,36 @@ export function resolveConfig(input: SearchConfigInput = {}): SearchConfig {
 export function stepLengthAt(config: Pick<SearchConfig, "stepLength" | "stepLengthFactor" | "minStepLength">, iteration: number): number {
   return Math.max(config.minStepLength, config.stepLength * config.stepLengthFactor ** iteration);
 }
+
+/** One-line help per hyperparameter, shown by the CLI and the run form. */
+export const CONFIG_HELP: Record<keyof SearchConfig, string> = {
+  method: `search method or baseline: ${METHODS.join(", ")}`,
+  seed: "seed of the run's random number generator",
+  graphs: "N, the number of graph particles (candidate DAGs) per role-step",
+  assignments: "M, the number of random assignments drawn per weight-step for the JFK-score",
+  inertia: "PSO weight of the previous velocity",
+  cognitive: "PSO weight of the pull toward a particle's personal best",
+  social: "PSO weight of the pull toward the swarm's global best",
+  repel: "PSO weight of the push away from the swarm's global worst",
+  repelOn: "whether the repel term is used (true or false)",
+  stepLength: "λ_0, the initial step length of a PSO move",
+  stepLengthFactor: "γ: the step length at iteration t is max(λ_min, λ_0·γ^t); the paper's starter script uses 0.95",
+  minStepLength: "λ_min, the smallest step length",
+  patience: "stop after this many iterations without a better graph-side global best",
+  maxIterations: "stop after this many iterations (one role-step and one weight-step each)",
+  randomFactors: "draw the PSO weight factors r ~ U(0,1) each move (false: r = 1)",
+  startVelocity: "initial velocity: random (toward another random particle) or zero",
+  restartStrays: "send particles whose personal best stalls back to it with zero velocity",
+  restartPatience: "a particle is a stray after ⌈restartPatience·patience⌉ iterations without improving",
+  topP: "top-p of G-Decode's draws; 0 is argmax (deterministic), the paper reports 0.8",
+  decodeMode: "tree: G-Decode's in-tree only; dag: also every later → earlier edge above edgeThreshold",
+  edgeThreshold: "adjacency value an extra edge needs in dag decode mode",
+  sparsifyTau: "drop tree edges whose adjacency value is below this (empty: keep all)",
+  temperature: "sampling temperature of every model call; 0 is greedy decoding",
+  maxTokens: "maximum tokens generated per model call",
+  budgetCalls: "stop once this many backend calls were made (empty: no limit)",
+  budgetTokens: "stop once this many tokens were used (empty: no limit)",
+  devLimit: "search on the first this-many dev items only (empty: all)",
+  testLimit: "report on the first this-many test items only (empty: all)",
+  concurrency: "items evaluated at once; results do not depend on it",
+};

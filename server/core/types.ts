@@ -72,3 +72,11 @@ export interface GenerationResult {
 }
 
 export type Generate = (request: GenerationRequest) => Promise<GenerationResult>;
+
+/** Backend usage counters of a run: calls that reached a backend, cache hits and tokens. */
+export interface Usage {
+  backendCalls: number;
+  cacheHits: number;
+  promptTokens: number;
+  completionTokens: number;
+}
