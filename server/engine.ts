@@ -1,9 +1,9 @@
-import { extractAnswer } from "./core/answers";
+import { answersMatch, extractAnswer } from "./core/answers";
 import type { SearchConfig } from "./core/config";
 import type { Judge } from "./core/evaluate";
 import { DEFAULT_TEMPLATES } from "./core/prompts";
 import type { SearchContext } from "./core/search";
-import type { Dataset, MetricName, PromptTemplates } from "./core/types";
+import type { Dataset, GenerationSettings, Item, MetricName, PromptTemplates } from "./core/types";
 import { GenerationCache } from "./llm/cache";
 import type { LoadedPool } from "./llm/pools";
 
@@ -38,6 +38,25 @@ export function createSearchContext(setup: EngineSetup, cache: GenerationCache):
       judge: setup.judge,
     },
   };
+}
+
+/**
+ * Makes a judge from a pool model: it rates an output with the model's original weights. The
+ * verdict item's gold rating (9 for a correct output, 2 otherwise, by exact match or choice)
+ * is read only by the simulated pool.
+ */
+export function createJudge(cache: GenerationCache, model: number, settings: GenerationSettings): Judge {
+  return async (prompt, item, output) => {
+    const correct = answersMatchOutput(output, item);
+    const verdictItem: Item = { question: prompt, answer: correct ? "9" : "2", domain: item.domain };
+    const result = await cache.generate({ model, coefficients: null, prompt, settings, item: verdictItem, previousResponses: [] });
+    return result.text;
+  };
+}
+
+function answersMatchOutput(output: string, item: Item): boolean {
+  const answer = extractAnswer(output, item);
+  return answer !== null && answersMatch(answer, item);
 }
 
 /** Sorted distinct item domains of both splits; the simulated pool spreads its skills over them. */

@@ -2,6 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildResult } from "../server/core/result";
 import { runSearch, searchStep, type SearchState } from "../server/core/search";
+import { createJudge } from "../server/engine";
 import { loadDatasetFile } from "../server/tasks/load";
 import { createHarness, DATASETS_DIR, HAVE_DATASETS, runToResult, syntheticTask } from "./helpers/engine";
 
@@ -164,4 +165,29 @@ describe.skipIf(!HAVE_DATASETS)("search on the paper's datasets", () => {
       expect(result.cGain).toBeGreaterThan(0);
     });
   }
+});
+
+describe("search with second-pass metrics", () => {
+  it("abstain scores effective reliability", async () => {
+    const result = await runToResult(createHarness(syntheticTask(), "complementary", { ...small, maxIterations: 1 }, "abstain"));
+
+    expect(result.metric).toBe("abstain");
+    expect(result.best.dev).toBeGreaterThanOrEqual(-1);
+    expect(result.best.dev).toBeLessThanOrEqual(1);
+    expect(result.singles.some((single) => single.dev < 0)).toBe(true);
+  });
+
+  it("judge rates answers with a pool model", async () => {
+    const harness = createHarness(syntheticTask(), "complementary", { ...small, maxIterations: 1 }, "judge");
+    harness.context.evaluation.judge = createJudge(harness.cache, 4, { temperature: 0, maxTokens: 64, topP: 1 });
+    const result = await runToResult(harness);
+
+    expect(result.metric).toBe("judge");
+    expect(result.best.dev).toBeGreaterThan(result.bestSingle.dev);
+    expect(result.best.dev).toBeLessThanOrEqual(1);
+  });
+
+  it("judge metric without a judge fails clearly", async () => {
+    await expect(runToResult(createHarness(syntheticTask(), "complementary", small, "judge"))).rejects.toThrow(/needs a judge model/);
+  });
 });

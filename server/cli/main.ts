@@ -1,11 +1,11 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { resolveConfig, METHODS } from "../core/config";
+import { resolveConfig, METHODS, type SearchConfig } from "../core/config";
 import { buildResult, type SearchResult } from "../core/result";
 import { createSearchState, plannedSteps, searchStep, type SearchState } from "../core/search";
 import type { MetricName } from "../core/types";
-import { createSearchContext, datasetDomains } from "../engine";
+import { createJudge, createSearchContext, datasetDomains } from "../engine";
 import { GenerationCache } from "../llm/cache";
 import { loadPool } from "../llm/pools";
 import { SIMULATED_PRESETS } from "../llm/simulated";
@@ -24,6 +24,7 @@ the test split is reported.
   --task FILE             dataset: the paper's JSON ({dev, test}), JSONL or CSV
   --pool PRESET|FILE      simulated preset (${Object.keys(SIMULATED_PRESETS).join(", ")}) or a pool JSON file
   --metric NAME           ${METRICS.join(", ")} (default: multiple_choice when items have choices, else exact_match)
+  --judge-model NAME      pool model that rates answers for --metric judge
   --json FILE             write the result as JSON (no timings, so the same seed writes the same bytes)
   --save-state FILE       write the search state after every step, for --resume
   --resume FILE           continue a search from a state written by --save-state
@@ -60,6 +61,7 @@ async function search(argv: string[]): Promise<number> {
       pool: { type: "string" },
       metric: { type: "string" },
       json: { type: "string" },
+      "judge-model": { type: "string" },
       "save-state": { type: "string" },
       resume: { type: "string" },
       quiet: { type: "boolean", default: false },
@@ -90,7 +92,8 @@ async function search(argv: string[]): Promise<number> {
   const config = state.config;
 
   const cache = new GenerationCache(pool.backend);
-  const context = createSearchContext({ dataset, metric, pool, config }, cache);
+  const judge = resolveJudge(values["judge-model"], metric, pool.info.names, cache, config);
+  const context = createSearchContext({ dataset, metric, pool, config, judge }, cache);
   const clock = new ProgressClock(plannedSteps(config), state.stepIndex);
 
   if (!values.quiet) {
@@ -137,6 +140,16 @@ function resolveConfigFromFlags(values: Record<string, string | boolean | undefi
     if (error instanceof z.ZodError) throw new UsageError(describeConfigError(error));
     throw error;
   }
+}
+
+function resolveJudge(name: string | undefined, metric: MetricName, names: string[], cache: GenerationCache, config: SearchConfig) {
+  if (name === undefined) {
+    if (metric === "judge") throw new UsageError(`--metric judge needs --judge-model, one of: ${names.join(", ")}`);
+    return undefined;
+  }
+  const model = names.indexOf(name);
+  if (model < 0) throw new UsageError(`--judge-model "${name}" is not in the pool; choose one of: ${names.join(", ")}`);
+  return createJudge(cache, model, { temperature: 0, maxTokens: config.maxTokens, topP: 1 });
 }
 
 function loadPoolOrExplain(nameOrPath: string, domains: string[]) {

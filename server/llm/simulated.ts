@@ -208,6 +208,8 @@ export class SimulatedBackend implements Backend {
       lead = "";
     }
 
+    // Like an instruction-following model, it replies in the format a judge prompt requests.
+    if (RATING_REQUEST.test(request.prompt)) return `Rating: ${answer}/10`;
     return render(answer, lead, verbosity, uniform(`${this.seed}|${itemHash}|${lineage}|style`));
   }
 
@@ -280,6 +282,8 @@ export function wrongAnswer(item: Item, draw: number): string {
   }
   return "I am not sure";
 }
+
+const RATING_REQUEST = /Reply with "Rating: N\/10"/;
 
 const REASONING = [
   "Let me think about this step by step.",
