@@ -18,7 +18,7 @@ export interface Database {
  * the one already running from its data folder, and returns its URL.
  * HSWARM_EMBEDDED_PG_DIR and HSWARM_EMBEDDED_PG_PORT set that server's data folder and port.
  */
-export async function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env, logger: Logger = dbLogger): Promise<string> {
+export async function resolveDatabaseUrl(env: Partial<Record<string, string>> = process.env, logger: Logger = dbLogger): Promise<string> {
   const url = env.DATABASE_URL?.trim();
   if (url) return url;
 
@@ -47,7 +47,7 @@ export function getPrisma(url: string): PrismaClient {
 }
 
 /** Resolves the URL, applies pending migrations and returns the shared client. */
-export async function openDatabase(env: NodeJS.ProcessEnv = process.env, logger: Logger = dbLogger): Promise<Database> {
+export async function openDatabase(env: Partial<Record<string, string>> = process.env, logger: Logger = dbLogger): Promise<Database> {
   const url = await resolveDatabaseUrl(env, logger);
   await applyMigrations(url, { logger });
   return { url, prisma: getPrisma(url) };

@@ -148,7 +148,7 @@ export async function findRunningServer(dataDir: string): Promise<RunningServer 
 }
 
 /** Reads HSWARM_EMBEDDED_PG_DIR and HSWARM_EMBEDDED_PG_PORT. Unset variables give undefined. */
-export function embeddedOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<EmbeddedPostgresOptions, "dataDir" | "port"> {
+export function embeddedOptionsFromEnv(env: Partial<Record<string, string>> = process.env): Pick<EmbeddedPostgresOptions, "dataDir" | "port"> {
   const dataDir = env.HSWARM_EMBEDDED_PG_DIR || undefined;
   const value = env.HSWARM_EMBEDDED_PG_PORT;
   if (value === undefined || value === "") return { dataDir };
