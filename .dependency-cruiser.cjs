@@ -2,6 +2,7 @@
 //   server/core  the algorithm: pure and deterministic, imports nothing else of the project and no I/O
 //   server/llm   backends and the generation cache: imports only server/core
 //   app/, components/  the browser side: reach the server only through the tRPC client types
+//                      (plus server/core/config, the zod schema of a run's hyperparameters)
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -36,10 +37,11 @@ module.exports = {
     },
     {
       name: "browser-reaches-server-through-trpc",
-      comment: "app/ and components/ may import the tRPC router type only",
+      comment:
+        "app/ and components/ may import the tRPC router type, and the pure search-configuration schema so that the run form validates with the same rules as the server",
       severity: "error",
       from: { path: "^(app|components)/" },
-      to: { path: "^server/(?!trpc/)" },
+      to: { path: "^server/(?!trpc/|core/config\\.ts$)" },
     },
     {
       name: "no-circular",

@@ -1,0 +1,5 @@
+import { SystemsPage } from "../../components/systems/systems-page";
+
+export default function Page() {
+  return <SystemsPage />;
+}
