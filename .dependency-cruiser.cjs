@@ -2,7 +2,8 @@
 //   server/core  the algorithm: pure and deterministic, imports nothing else of the project and no I/O
 //   server/llm   backends and the generation cache: imports only server/core
 //   app/, components/  the browser side: reach the server only through the tRPC client types
-//                      (plus server/core/config, the zod schema of a run's hyperparameters)
+//                      (plus server/core/config, the zod schema of a run's hyperparameters);
+//                      route handlers under app/api/ run on the server and may import it
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -40,7 +41,7 @@ module.exports = {
       comment:
         "app/ and components/ may import the tRPC router type, and the pure search-configuration schema so that the run form validates with the same rules as the server",
       severity: "error",
-      from: { path: "^(app|components)/" },
+      from: { path: "^(app|components)/", pathNot: "^app/api/" },
       to: { path: "^server/(?!trpc/|core/config\\.ts$)" },
     },
     {

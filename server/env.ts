@@ -15,6 +15,8 @@ const serverEnvSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, { error: "must be a postgres:// or postgresql:// URL" })
       .optional(),
   ),
+  /** When set, the OpenAI-compatible API under /api/v1 requires "Authorization: Bearer <key>". */
+  HSWARM_API_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
   HSWARM_EMBEDDED_PG_DIR: z.preprocess(emptyToUndefined, z.string().optional()),
   HSWARM_EMBEDDED_PG_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(65535).optional()),
   LOG_LEVEL: z.preprocess(

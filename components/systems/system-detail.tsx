@@ -83,7 +83,7 @@ function SystemView({ id, name, definition }: { id: string; name: string; defini
         <CoefficientHeatmap heatmap={heatmap} />
       </section>
 
-      <SystemQuestion systemId={id} />
+      <SystemQuestion systemId={id} vote={definition.kind === "vote"} />
     </div>
   );
 }

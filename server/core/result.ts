@@ -19,6 +19,8 @@ export interface SearchResult {
     /** Edges between positions, [from, to]. */
     edges: [number, number][];
     end: number;
+    /** Order in which G-Decode placed the positions; it orders the previous responses in a prompt. */
+    placement: number[];
     /** Model name at each position. */
     assignment: string[];
     roles: string[];
@@ -58,6 +60,7 @@ export function buildResult(state: SearchState, pool: PoolInfo, task: { name: st
       kind: spec.kind,
       edges: spec.dag.edges,
       end: spec.dag.end,
+      placement: spec.dag.placement,
       assignment: spec.assignment.map((model) => names[model]),
       roles: final.bestRoles,
       coefficients: spec.coefficients,

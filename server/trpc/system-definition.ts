@@ -19,7 +19,12 @@ export const systemDefinitionSchema = z
     version: z.literal(1),
     /** "dag": nodes pass messages along edges. "vote": every position replies alone and the majority wins. */
     kind: z.enum(["dag", "vote"]),
-    dag: z.object({ n: z.number().int().min(1), edges: z.array(edgeSchema), end: z.number().int().min(0) }),
+    dag: z.object({
+      n: z.number().int().min(1),
+      edges: z.array(edgeSchema),
+      end: z.number().int().min(0),
+      placement: z.array(z.number().int().min(0)).optional(),
+    }),
     /** Pool model index at each position of the DAG. */
     assignment: z.array(z.number().int().min(0)).min(1),
     models: z
@@ -92,7 +97,7 @@ export function bestSystemOfRun(run: RunWithSources): SystemDefinition {
     format: SYSTEM_FORMAT,
     version: 1,
     kind: spec.kind,
-    dag: { n: spec.assignment.length, edges: spec.edges, end: spec.end },
+    dag: { n: spec.assignment.length, edges: spec.edges, end: spec.end, placement: spec.placement },
     assignment: spec.assignment,
     models: models.map((model) => ({
       index: model.index,
@@ -129,6 +134,7 @@ interface BestSpec {
   kind: "dag" | "vote";
   edges: [number, number][];
   end: number;
+  placement: number[] | undefined;
   assignment: number[];
   coefficients: (number[] | null)[];
 }
@@ -145,6 +151,7 @@ function specOf(run: RunWithSources, result: SearchResult, models: PoolModel[]):
       kind: fromState.kind,
       edges: fromState.dag.edges,
       end: fromState.dag.end,
+      placement: fromState.dag.placement,
       assignment: fromState.assignment,
       coefficients: fromState.coefficients,
     };
@@ -160,5 +167,12 @@ function specOf(run: RunWithSources, result: SearchResult, models: PoolModel[]):
     }
     return models[index].index;
   });
-  return { kind: result.best.kind, edges: result.best.edges, end: result.best.end, assignment, coefficients: result.best.coefficients };
+  return {
+    kind: result.best.kind,
+    edges: result.best.edges,
+    end: result.best.end,
+    placement: result.best.placement,
+    assignment,
+    coefficients: result.best.coefficients,
+  };
 }

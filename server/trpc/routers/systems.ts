@@ -1,7 +1,11 @@
+import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import type { Prisma } from "../../../generated/prisma/client";
 import type { PrismaClient } from "../../db/client";
 import { OperationalError } from "../../errors";
+import { BackendError, findBackendError } from "../../llm/errors";
+import type { Logger } from "../../log";
+import { MAX_QUESTION_CHARS, runStoredSystem } from "../../systems/run";
 import { procedure, router } from "../init";
 import { idSchema, nameSchema } from "../schemas";
 import { bestSystemOfRun, systemDefinitionSchema, type SystemDefinition } from "../system-definition";
@@ -68,6 +72,28 @@ export const systemsRouter = router({
     return { id: system.id, name: system.name, runId: system.runId, createdAt: isoDate(system.createdAt), definition };
   }),
 
+  /**
+   * Runs the system's whole DAG on a typed question and returns the answer with each node's
+   * prompt and output in topological order. A simulated system answers with a placeholder,
+   * because a typed question has no gold answer (see FREE_QUESTION_GOLD).
+   */
+  run: procedure
+    .input(
+      z.object({
+        id: idSchema,
+        question: z.string().trim().min(1, { error: "must not be empty" }).max(MAX_QUESTION_CHARS),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      try {
+        return await runStoredSystem(ctx.prisma, input.id, input.question);
+      } catch (error) {
+        const backendError = findBackendError(error);
+        if (backendError === null) throw error;
+        throw backendFailure(backendError, input.id, ctx.logger);
+      }
+    }),
+
   rename: procedure.input(z.object({ id: idSchema, name: nameSchema })).mutation(async ({ ctx, input }) => {
     await findSystem(ctx.prisma, input.id);
     const system = await ctx.prisma.system.update({ where: { id: input.id }, data: { name: input.name } });
@@ -80,6 +106,17 @@ export const systemsRouter = router({
     return { id: input.id };
   }),
 });
+
+/** Reports a failed model call as 503 when a retry may pass and 502 otherwise, naming the model and endpoint. */
+function backendFailure(error: BackendError, systemId: string, logger: Logger): TRPCError {
+  logger.warn({ systemId, model: error.model, endpoint: error.endpoint, retryable: error.retryable, err: error.message }, "a model call of the system failed");
+  const where = error.endpoint === null ? `model "${error.model}"` : `model "${error.model}" at ${error.endpoint}`;
+  return new TRPCError({
+    code: error.retryable ? "SERVICE_UNAVAILABLE" : "BAD_GATEWAY",
+    message: `System ${systemId}: ${where} failed: ${error.message}`,
+    cause: error,
+  });
+}
 
 async function findSystem(prisma: PrismaClient, id: string) {
   const system = await prisma.system.findUnique({ where: { id } });
