@@ -11,6 +11,22 @@ export const BACKEND_LABELS: Record<BackendKind, string> = {
   llamacpp_lora: "llama.cpp with LoRA adapters",
 };
 
+/**
+ * What a weight-step means on each LoRA backend. llama.cpp mixes in output space, which differs
+ * from the element-wise adapter merge of Heterogeneous Swarms; the same text is in server/llm/llamacpp-lora.ts.
+ */
+export const WEIGHT_MIXING_NOTES: Partial<Record<BackendKind, string>> = {
+  vllm_lora: "element-wise merge of the experts' adapters (Σ c_k e_k, lora_A and lora_B separately), loaded at runtime",
+  llamacpp_lora:
+    "output-space mixing: sums the scaled low-rank updates, not the paper's element-wise merge of lora_A and lora_B",
+};
+
+export const ADAPTER_PATH_HELP: Partial<Record<BackendKind, string>> = {
+  vllm_lora:
+    "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) that the HSwarm worker reads; merged adapters go to the adapter cache and are loaded on the server",
+  llamacpp_lora: "GGUF adapter file that llama-server preloads with --lora, in pool order",
+};
+
 export type ModelField = "endpoint" | "apiKey" | "baseModel" | "adapterPath" | "simulatedPreset" | "weightCapable";
 
 /** Fields a backend uses besides name, model name and generation settings. */

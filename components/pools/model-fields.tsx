@@ -1,7 +1,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { BACKEND_FIELDS, BACKEND_KINDS, BACKEND_LABELS, type BackendKind, type ModelDraft } from "../data/model-form";
+import { ADAPTER_PATH_HELP, BACKEND_FIELDS, BACKEND_KINDS, BACKEND_LABELS, WEIGHT_MIXING_NOTES, type BackendKind, type ModelDraft } from "../data/model-form";
 import { useTRPC } from "../trpc";
 
 export interface ModelFieldsProps {
@@ -123,7 +123,8 @@ export function ModelFields({ draft, onChange, hasStoredKey, idPrefix }: ModelFi
         <div className="field">
           <label htmlFor={id("adapter-path")}>adapter path</label>
           <input id={id("adapter-path")} type="text" value={draft.adapterPath} onChange={(e) => set("adapterPath", e.target.value)} />
-          <div className="help">{draft.backend === "vllm_lora" ? "PEFT adapter folder on the vLLM server" : "GGUF adapter preloaded by llama.cpp"}</div>
+          <div className="help">{ADAPTER_PATH_HELP[draft.backend]}</div>
+          {WEIGHT_MIXING_NOTES[draft.backend] && <div className="help">weight-step: {WEIGHT_MIXING_NOTES[draft.backend]}</div>}
         </div>
       )}
 

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { draftFromModel, draftToInput, emptyDraft, type ModelDraft } from "../data/model-form";
+import { draftFromModel, draftToInput, emptyDraft, WEIGHT_MIXING_NOTES, type ModelDraft } from "../data/model-form";
 import { SimulatedBadge } from "../simulated-badge";
 import { errorMessage, useTRPC, type RouterOutputs } from "../trpc";
 import { ModelFields } from "./model-fields";
@@ -149,6 +149,7 @@ function ModelRow({ model, onChanged }: { model: PoolModel; onChanged: () => Pro
           {model.simulatedPreset && <div className="muted">preset {model.simulatedPreset}</div>}
           {model.baseModel && <div className="muted">base {model.baseModel}</div>}
           {model.adapterPath && <div className="muted">adapter {model.adapterPath}</div>}
+          {WEIGHT_MIXING_NOTES[model.backend] && <div className="muted">weight-step: {WEIGHT_MIXING_NOTES[model.backend]}</div>}
         </td>
         <td>{model.endpoint ? <code>{model.endpoint}</code> : <span className="muted">—</span>}</td>
         <td className="muted">

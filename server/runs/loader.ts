@@ -5,13 +5,18 @@ import { DEFAULT_TEMPLATES } from "../core/prompts";
 import type { Dataset, Item, MetricName, PromptTemplates } from "../core/types";
 import { OperationalError } from "../errors";
 import type { Backend } from "../llm/backend";
+import { checkPoolModels, createPoolBackend, PoolConfigurationError, type PoolModelSpec } from "../llm/factory";
 import type { LoadedPool } from "../llm/pools";
-import { SIMULATED_PRESETS, SimulatedBackend, validateSimulatedPool, type SimulatedExpert, type SimulatedPoolSpec } from "../llm/simulated";
+import { SIMULATED_PRESETS, validateSimulatedPool, type SimulatedExpert, type SimulatedPoolSpec } from "../llm/simulated";
+import { logger } from "../log";
 
 // Turns the database rows of a task and a pool into the engine's inputs, and writes new ones.
 
 /** Seed of every simulated backend built from the database, the same as the CLI's default. */
 const SIMULATED_SEED = 0;
+
+/** Logger of the real backends' retries. */
+const backendLogger = logger.child({ component: "backend" });
 
 /** Generation settings stored with seeded models; runs take theirs from the run configuration. */
 const DEFAULT_GENERATION_SETTINGS = { temperature: 0, maxTokens: 512, topP: 1 };
@@ -91,18 +96,29 @@ export async function loadPoolModels(prisma: PrismaClient, poolId: string): Prom
 }
 
 /**
- * Builds the engine's pool from database rows. Simulated models become one SimulatedBackend,
- * each expert taken from the model's `simulatedParams`, else from its preset by model name,
- * else by index. Other backends need a `backendFactory` until real backends exist.
+ * Builds the engine's pool from database rows through createPoolBackend. An all-simulated pool
+ * gets one SimulatedBackend, each expert taken from the model's `simulatedParams`, else from
+ * its preset by model name, else by index. Other pools get the real backends. A
+ * `backendFactory` (tests only) may replace or wrap the result, and may supply the backend of a
+ * kind that is not supported yet. Throws BAD_REQUEST naming the model at fault.
  */
 export function buildPool(pool: { name: string; models: PoolModel[] }, domains: readonly string[], backendFactory?: BackendFactory | null): LoadedPool {
   const { models } = pool;
+  const specs = poolModelSpecs(pool);
   const allSimulated = models.every((model) => model.backend === "simulated");
-  const spec = allSimulated ? simulatedSpecOf(pool) : null;
-  const defaultBackend = spec ? new SimulatedBackend(spec, domains, SIMULATED_SEED) : null;
+
+  let defaultBackend: Backend | null = null;
+  let unsupported: PoolConfigurationError | null = null;
+  try {
+    defaultBackend = createPoolBackend(specs, { poolName: pool.name, domains, simulatedSeed: SIMULATED_SEED, openai: { logger: backendLogger } });
+  } catch (error) {
+    if (!(error instanceof PoolConfigurationError)) throw error;
+    if (!error.unsupported || !backendFactory) throw new OperationalError("BAD_REQUEST", error.message, { cause: error });
+    unsupported = error;
+  }
 
   const backend = backendFactory?.({ poolName: pool.name, models, domains: [...domains], defaultBackend }) ?? defaultBackend;
-  if (backend === null) throw unsupportedBackend(pool);
+  if (backend === null) throw new OperationalError("BAD_REQUEST", (unsupported as PoolConfigurationError).message, { cause: unsupported });
 
   return {
     info: {
@@ -111,24 +127,43 @@ export function buildPool(pool: { name: string; models: PoolModel[] }, domains: 
       bases: models.map((model) => (model.backend === "simulated" ? `simulated:${pool.name}` : (model.baseModel ?? null))),
     },
     backend,
-    label: spec ? `simulated pool "${pool.name}" (${models.length} simulated experts)` : `pool "${pool.name}"`,
+    label: allSimulated ? `simulated pool "${pool.name}" (${models.length} simulated experts)` : `pool "${pool.name}"`,
   };
 }
 
-/** Throws unless the pool can run without a test backend factory: today, only all-simulated pools. */
+/**
+ * Throws BAD_REQUEST unless a run of the pool can start: its models must be valid for their
+ * backends, and of a supported kind unless a test backend factory is configured.
+ */
 export function checkPoolRunnable(pool: { name: string; models: PoolModel[] }, backendFactory?: BackendFactory | null): void {
-  if (pool.models.every((model) => model.backend === "simulated")) {
-    simulatedSpecOf(pool);
-    return;
+  try {
+    checkPoolModels(poolModelSpecs(pool), pool.name);
+  } catch (error) {
+    if (!(error instanceof PoolConfigurationError)) throw error;
+    if (error.unsupported && backendFactory) return;
+    throw new OperationalError("BAD_REQUEST", error.message, { cause: error });
   }
-  if (!backendFactory) throw unsupportedBackend(pool);
 }
 
-function unsupportedBackend(pool: { name: string; models: PoolModel[] }): OperationalError {
-  const other = pool.models.find((model) => model.backend !== "simulated") as PoolModel;
-  const mixed = pool.models.some((model) => model.backend === "simulated");
-  const detail = mixed ? "; a pool cannot mix simulated and other models either" : "; only simulated pools can run for now";
-  return new OperationalError("BAD_REQUEST", `pool "${pool.name}": backend "${other.backend}" of model "${other.name}" is not supported yet${detail}`);
+/** Converts a pool's rows to the backends' model descriptions, resolving simulated experts. Throws BAD_REQUEST naming the model at fault. */
+export function poolModelSpecs(pool: { name: string; models: PoolModel[] }): PoolModelSpec[] {
+  return pool.models.map((model) => ({
+    index: model.index,
+    name: model.name,
+    backend: model.backend,
+    endpoint: model.endpoint,
+    modelName: model.modelName,
+    apiKey: model.apiKey,
+    generationSettings: isPlainObject(model.generationSettings) ? model.generationSettings : {},
+    baseModel: model.baseModel,
+    adapterPath: model.adapterPath,
+    weightCapable: model.weightCapable,
+    simulated: model.backend === "simulated" ? expertOf(pool.name, model) : null,
+  }));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Builds and validates the simulated pool of a pool's rows. Throws BAD_REQUEST naming the model at fault. */

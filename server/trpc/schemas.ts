@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { openaiSettingsSchema } from "../llm/openai";
 import { SIMULATED_PRESETS } from "../llm/simulated";
 
 // Input schemas shared by several routers.
@@ -14,13 +15,21 @@ export const METRICS = ["multiple_choice", "exact_match", "exact_match_reference
 
 export const RUN_STATUSES = ["queued", "running", "paused", "cancelled", "completed", "failed"] as const;
 
+/** Sampling settings of every model, plus the openai backend's transport settings (API kind, concurrency, timeout, retries). */
 export const generationSettingsSchema = z
   .object({
     temperature: z.number().min(0).max(2).default(0),
     maxTokens: z.number().int().positive().default(512),
     topP: z.number().gt(0).max(1).default(1),
   })
+  .extend(optionalWithoutDefaults(openaiSettingsSchema.shape))
   .strict();
+
+/** Makes every defaulted field optional with no default, so that only settings a user sent are stored. */
+function optionalWithoutDefaults<Shape extends Record<string, z.ZodDefault<z.ZodType>>>(shape: Shape) {
+  const entries = Object.entries(shape).map(([key, field]) => [key, (field.unwrap() as z.ZodType).optional()]);
+  return Object.fromEntries(entries) as { [Key in keyof Shape]: z.ZodOptional<ReturnType<Shape[Key]["unwrap"]>> };
+}
 
 const chance = z.number().min(0).max(1);
 

@@ -176,12 +176,13 @@ describe("models", () => {
     expect(result.ok ? result.reply : "").toMatch(/answer is/i);
   });
 
-  it("says that testing other backends is not supported yet", async () => {
-    const pool = await api.caller.pools.create({ name: "probe hosted", models: [openaiModel("a")] });
+  it("reports an unreachable openai endpoint", async () => {
+    const pool = await api.caller.pools.create({ name: "probe hosted", models: [{ ...openaiModel("a"), endpoint: "http://127.0.0.1:9/v1" }] });
     const result = await api.caller.models.testConnection({ id: pool.models[0].id });
 
     expect(result.ok).toBe(false);
-    expect(result.message).toContain("not supported yet");
+    expect(result.message).toContain("connection failed");
+    expect(result.message).toContain("http://127.0.0.1:9/v1");
   });
 
   it("accepts a simulated model with its own parameters", async () => {

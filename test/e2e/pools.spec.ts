@@ -88,14 +88,14 @@ describe.skipIf(!existsSync(CHROMIUM))("pools page", () => {
     await expect(page.getByTestId("model-6").textContent()).resolves.toContain("T=0.7");
   });
 
-  it("tells that a non-simulated connection test is not supported", async () => {
+  it("shows why a connection test failed", async () => {
     const { page } = browser;
     await page.getByTestId("model-6").getByRole("button", { name: "Test connection" }).click();
     const result = page.getByTestId("connection-result-6");
     await result.waitFor();
 
     await expect(result.getAttribute("class")).resolves.toBe("error");
-    await expect(result.textContent()).resolves.toContain("not supported");
+    await expect(result.textContent()).resolves.toContain("connection failed");
     await screenshot(page, "pool-detail-edited");
   });
 

@@ -78,13 +78,17 @@ describe("worker with a failing backend", () => {
     expect(warnings).toBe(0);
   });
 
-  it("fails a run whose pool has no backend", async () => {
+  it("fails a run whose pool became invalid", async () => {
     const { id } = await launchRun(prisma, boss, { poolId, taskId, config: {} });
+    // Edited behind the API's back after launch: an openai model's weights cannot move.
+    await prisma.poolModel.updateMany({ where: { poolId }, data: { weightCapable: true } });
     const worker = spawnWorker(database.url, { HSWARM_TEST_BACKEND: "none" });
 
     const run = await waitForStatus(prisma, id, ["paused", "failed", "completed"], [worker]);
+    await prisma.poolModel.updateMany({ where: { poolId }, data: { weightCapable: false } });
 
     expect(run.status).toBe("failed");
-    expect(run.lastError).toContain('backend "openai" of model "remote-model" is not supported yet');
+    expect(run.lastError).toContain('"remote-model"');
+    expect(run.lastError).toContain("weightCapable must be false");
   });
 });

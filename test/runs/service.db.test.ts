@@ -112,17 +112,20 @@ describe("seedSimulatedPool", () => {
 });
 
 describe("buildPool", () => {
-  it("rejects a backend that is not supported yet", async () => {
+  it("rejects an openai model marked weight-capable", async () => {
     const pool = await prisma.pool.create({
       data: {
         name: "remote",
-        models: { create: [{ index: 0, name: "remote-model", backend: "openai", endpoint: "http://127.0.0.1:9/v1", modelName: "m", generationSettings: {} }] },
+        models: {
+          create: [{ index: 0, name: "remote-model", backend: "openai", endpoint: "http://127.0.0.1:9/v1", modelName: "m", generationSettings: {}, weightCapable: true }],
+        },
       },
     });
     const error = await operationalError(Promise.resolve().then(async () => buildPool(await loadPoolModels(prisma, pool.id), [])));
 
     expect(error.code).toBe("BAD_REQUEST");
-    expect(error.message).toContain('backend "openai" of model "remote-model" is not supported yet');
+    expect(error.message).toContain('"remote-model"');
+    expect(error.message).toContain("weightCapable must be false");
   });
 });
 

@@ -1,9 +1,11 @@
 import { z } from "zod";
-import { Prisma } from "../../../generated/prisma/client";
+import { Prisma, type PoolModel } from "../../../generated/prisma/client";
 import type { Item } from "../../core/types";
+import { findBackendError } from "../../llm/errors";
+import { createPoolBackend, PoolConfigurationError } from "../../llm/factory";
 import { SimulatedBackend } from "../../llm/simulated";
 import { procedure, router } from "../init";
-import { simulatedSpecOf } from "../../runs/loader";
+import { poolModelSpecs, simulatedSpecOf } from "../../runs/loader";
 import { assertModelUsable, findModel, findPool, generationSettingsOf, modelData, simulatedParamsOf } from "../pool-models";
 import { idSchema, modelInputSchema, modelPatchSchema, type generationSettingsSchema } from "../schemas";
 import { rejectWhileRunsExist, rejectWhileRunsUnfinished } from "../usage";
@@ -92,19 +94,14 @@ export const modelsRouter = router({
 
   /**
    * Sends one short request to the model. The simulated backend replies to a fixed sample
-   * question. The other backends are not supported yet, and the result states that.
+   * question; the other backends get one 1-token completion without retries. A failure is
+   * returned with ok false and the backend's message, which names the endpoint and the status.
    */
   testConnection: procedure.input(z.object({ id: idSchema })).mutation(async ({ ctx, input }) => {
     const model = await findModel(ctx.prisma, input.id);
-    if (model.backend !== "simulated") {
-      return {
-        ok: false as const,
-        backend: model.backend,
-        message: `Testing the connection of a ${model.backend} model is not supported yet; a run reports an unreachable endpoint when it starts.`,
-      };
-    }
-
     const pool = await findPool(ctx.prisma, model.poolId);
+    if (model.backend !== "simulated") return testRemoteModel(pool.name, model);
+
     // A one-model pool, built the way a run builds it, so that a model a run would reject fails here too.
     const spec = simulatedSpecOf({ name: pool.name, models: [model] });
     const backend = new SimulatedBackend(spec, [CONNECTION_TEST_ITEM.domain ?? ""]);
@@ -114,6 +111,42 @@ export const modelsRouter = router({
     return { ok: true as const, backend: model.backend, prompt, reply: reply.text, message: "The simulated backend replied." };
   }),
 });
+
+/** Maximum wait of a connection test, in ms, whatever the model's own timeout. */
+const CONNECTION_TEST_TIMEOUT_MS = 15_000;
+
+const CONNECTION_TEST_PROMPT = "Reply with the word OK.";
+
+/**
+ * Builds the model's backend as a one-model pool would and sends it one 1-token completion,
+ * with one attempt and at most CONNECTION_TEST_TIMEOUT_MS. Returns ok false with the message
+ * of a BackendError or of an invalid model; other errors propagate.
+ */
+async function testRemoteModel(poolName: string, model: PoolModel) {
+  const [spec] = poolModelSpecs({ name: poolName, models: [{ ...model, index: 0 }] });
+  const timeoutMs = spec.generationSettings.timeoutMs;
+  spec.generationSettings = { ...spec.generationSettings, timeoutMs: typeof timeoutMs === "number" ? Math.min(timeoutMs, CONNECTION_TEST_TIMEOUT_MS) : CONNECTION_TEST_TIMEOUT_MS };
+
+  let backend;
+  try {
+    backend = createPoolBackend([spec], { poolName, domains: [], openai: { retry: { maxAttempts: 1 } } });
+  } catch (error) {
+    if (error instanceof PoolConfigurationError) return { ok: false as const, backend: model.backend, message: error.message };
+    throw error;
+  }
+
+  const settings = { temperature: 0, maxTokens: 1, topP: 1 };
+  const started = Date.now();
+  try {
+    const reply = await backend.generate({ model: 0, coefficients: null, prompt: CONNECTION_TEST_PROMPT, settings, item: { question: CONNECTION_TEST_PROMPT, answer: "OK" }, previousResponses: [] });
+    const message = `Model "${model.modelName}" at ${spec.endpoint} replied in ${Date.now() - started} ms.`;
+    return { ok: true as const, backend: model.backend, prompt: CONNECTION_TEST_PROMPT, reply: reply.text, message };
+  } catch (error) {
+    const backendError = findBackendError(error);
+    if (backendError === null) throw error;
+    return { ok: false as const, backend: model.backend, message: backendError.message };
+  }
+}
 
 function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
