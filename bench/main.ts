@@ -10,6 +10,7 @@ import { GenerationCache } from "../server/llm/cache";
 import { loadPool } from "../server/llm/pools";
 import { loadDatasetFile } from "../server/tasks/load";
 import { persistenceBenchmark } from "./persistence";
+import { schedulingBenchmark } from "./scheduling";
 
 // `npm run bench`: performance figures of the engine, each printed as a table with a one-line
 // summary. A benchmark fails loudly (exit 1) when its run is broken, never because it is slow.
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
   console.log(`throughput: ${seconds.toFixed(1)} s for the whole run (target ≤ 60 s on 2 cores), ${Math.round(calls.reference / seconds)} node evaluations/s`);
 
   await persistenceBenchmark();
+  await schedulingBenchmark();
 }
 
 main().then(
