@@ -11,27 +11,13 @@ import { loadPool } from "../server/llm/pools";
 import { loadDatasetFile } from "../server/tasks/load";
 import { persistenceBenchmark } from "./persistence";
 import { schedulingBenchmark } from "./scheduling";
+import { printTable } from "./table";
 
 // `npm run bench`: performance figures of the engine, each printed as a table with a one-line
 // summary. A benchmark fails loudly (exit 1) when its run is broken, never because it is slow.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const datasetsDir = process.env.HSWARM_DATASETS ?? path.resolve(here, "../../shared/datasets");
-
-interface Row {
-  [column: string]: string | number;
-}
-
-function printTable(title: string, rows: Row[]): void {
-  const columns = Object.keys(rows[0]);
-  const cells = rows.map((row) => columns.map((c) => String(row[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
-  const line = (values: string[]) => values.map((v, i) => v.padStart(widths[i])).join("  ");
-  console.log(`\n${title}`);
-  console.log(line(columns));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const row of cells) console.log(line(row));
-}
 
 /** The paper-scale task: 200 dev items from nlgraph, or synthetic items when the datasets are absent. */
 function paperScaleDataset(): Dataset {

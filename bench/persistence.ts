@@ -16,6 +16,7 @@ import { applyMigrations } from "../server/db/migrate";
 import { startRunQueue } from "../server/runs/queue";
 import { importTask, launchRun, seedSimulatedPool } from "../server/runs/service";
 import { loadDatasetFile } from "../server/tasks/load";
+import { printTable } from "./table";
 
 // Persistence benchmark: the paper-scale run (simulated pool complementary-10, N = 10, M = 10,
 // 200 dev items, 20 iterations) executed by a real worker process against PostgreSQL, with
@@ -209,17 +210,3 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-interface Row {
-  [column: string]: string | number;
-}
-
-function printTable(title: string, rows: Row[]): void {
-  const columns = Object.keys(rows[0]);
-  const cells = rows.map((row) => columns.map((c) => String(row[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
-  const line = (values: string[]) => values.map((v, i) => v.padStart(widths[i])).join("  ");
-  console.log(`\n${title}`);
-  console.log(line(columns));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const row of cells) console.log(line(row));
-}

@@ -7,6 +7,7 @@ import { EndpointLimiters } from "../server/llm/limiter";
 import { OpenAIBackend, openaiModelConfig } from "../server/llm/openai";
 import type { FakeOpenAIOptions } from "../test/llm/fake-openai-server";
 import type { FakeProcessStats } from "../test/llm/fake-openai-process";
+import { printTable } from "./table";
 
 // Scheduling benchmark: how close the openai backend, behind the generation cache, comes to the
 // throughput that an endpoint with a fixed latency L and a concurrency limit K allows, K / L.
@@ -42,6 +43,7 @@ export async function schedulingBenchmark(): Promise<void> {
   for (const limit of LIMITS) measurements.push(await measure(limit));
 
   printTable(
+    null,
     measurements.map((m) => ({
       "K (limit)": m.limit,
       "L (ms)": LATENCY_MS,
@@ -144,12 +146,3 @@ async function startFakeProcess(options: FakeOpenAIOptions): Promise<FakeProcess
   };
 }
 
-function printTable(rows: Record<string, string | number>[]): void {
-  const columns = Object.keys(rows[0]);
-  const cells = rows.map((row) => columns.map((column) => String(row[column])));
-  const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((row) => row[i].length)));
-  const line = (values: string[]) => values.map((value, i) => value.padStart(widths[i])).join("  ");
-  console.log(line(columns));
-  console.log(widths.map((width) => "-".repeat(width)).join("  "));
-  for (const row of cells) console.log(line(row));
-}
