@@ -11,6 +11,7 @@ import { loadPool } from "../server/llm/pools";
 import { loadDatasetFile } from "../server/tasks/load";
 import { persistenceBenchmark } from "./persistence";
 import { schedulingBenchmark } from "./scheduling";
+import { uiBenchmark } from "./ui";
 import { printTable } from "./table";
 
 // `npm run bench`: performance figures of the engine, each printed as a table with a one-line
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
 
   await persistenceBenchmark();
   await schedulingBenchmark();
+  await uiBenchmark();
 }
 
 main().then(

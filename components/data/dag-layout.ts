@@ -1,6 +1,6 @@
 import { Graph, layout } from "@dagrejs/dagre";
 import { ROLE_COLORS, structuralRoles } from "./roles";
-import type { DagShape, StructuralRole } from "./types";
+import type { BestSystemShape, DagShape, StructuralRole } from "./types";
 
 // Layout of a decoded DAG for React Flow: dagre ranks the nodes left to right, so sources sit on
 // the left and the end node on the right. The node and edge objects are structurally React Flow's
@@ -45,6 +45,17 @@ export interface DagLayoutOptions {
 
 export function nodeId(position: number): string {
   return `p${position}`;
+}
+
+/**
+ * Returns a string that is equal for two systems exactly when the DAG view draws them alike:
+ * same kind, DAG, model at each position and adjacency. The step that found a system is left
+ * out, so a best system that several steps carry keeps one layout.
+ */
+export function drawnSystemKey(system: Pick<BestSystemShape, "kind" | "dag" | "assignment" | "adjacency">): string {
+  const edges = system.dag.edges.map(([from, to]) => `${from}>${to}`).sort();
+  const adjacency = system.adjacency === null ? "none" : system.adjacency.join(",");
+  return `${system.kind}|${system.dag.n}|${system.dag.end}|${edges.join(",")}|${system.assignment.join(",")}|${adjacency}`;
 }
 
 /** Lays out `dag` and returns React Flow nodes (one per position) and edges (one per DAG edge). */

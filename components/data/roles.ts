@@ -1,4 +1,4 @@
-import { stepLabel } from "./steps";
+import { displayIteration, stepLabel } from "./steps";
 import type { DagShape, RoleCountsShape, StepView, StructuralRole } from "./types";
 
 export const ROLE_ORDER: readonly StructuralRole[] = ["source", "relay", "aggregator", "end", "unused"];
@@ -51,6 +51,24 @@ export function structuralRoles(dag: DagShape): StructuralRole[] {
 
 export type RoleRow = { label: string; total: number } & Record<StructuralRole, number>;
 
+/** A bar of the roles-over-iterations chart: the roles of one step, with its iteration. */
+export type StepRoleRow = RoleRow & { iteration: number };
+
+/**
+ * Roles per DAG object, computed once because the run page counts them again after every step.
+ * A DAG must not be changed in place once its roles were read.
+ */
+const rolesByDag = new WeakMap<DagShape, readonly StructuralRole[]>();
+
+function cachedRoles(dag: DagShape): readonly StructuralRole[] {
+  let roles = rolesByDag.get(dag);
+  if (roles === undefined) {
+    roles = structuralRoles(dag);
+    rolesByDag.set(dag, roles);
+  }
+  return roles;
+}
+
 function emptyRow(label: string): RoleRow {
   return { label, total: 0, source: 0, relay: 0, aggregator: 0, end: 0, unused: 0 };
 }
@@ -88,7 +106,7 @@ export function roleCountsFromSteps(steps: readonly StepView[], modelCount: numb
 
   for (const step of steps) {
     for (const graph of step.graphs ?? []) {
-      structuralRoles(graph.dag).forEach((role, position) => {
+      cachedRoles(graph.dag).forEach((role, position) => {
         if (position < modelCount) counts[position][role] += 1;
       });
     }
@@ -100,14 +118,14 @@ export function roleCountsFromSteps(steps: readonly StepView[], modelCount: numb
  * Builds one stacked bar per step that decoded graphs: the roles that `model` took in that step's
  * graphs, or the roles of all positions when `model` is null.
  */
-export function roleBarsOverSteps(steps: readonly StepView[], model: number | null): RoleRow[] {
-  const rows: RoleRow[] = [];
+export function roleBarsOverSteps(steps: readonly StepView[], model: number | null): StepRoleRow[] {
+  const rows: StepRoleRow[] = [];
   for (const step of steps) {
     if (!step.graphs || step.graphs.length === 0) continue;
 
-    const row = emptyRow(stepLabel(step));
+    const row = { ...emptyRow(stepLabel(step)), iteration: displayIteration(step) };
     for (const graph of step.graphs) {
-      const roles = structuralRoles(graph.dag);
+      const roles = cachedRoles(graph.dag);
       if (model === null) roles.forEach((role) => addCount(row, role, 1));
       else if (model < roles.length) addCount(row, roles[model], 1);
     }

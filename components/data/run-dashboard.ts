@@ -1,7 +1,8 @@
 import { cGainBars, type CGainBar } from "./cgain";
 import { coefficientHeatmap, type CoefficientHeatmap } from "./coefficients";
-import { roleBarsOverSteps, roleBarsPerModel, roleCountsFromSteps, type RoleRow } from "./roles";
-import { graphUtilitySeries, jfkSeries, modelUtilitySeries, type JfkSeries, type Series } from "./series";
+import { downsampleRows, keepIfEqual, type Combine, type Downsampled } from "./downsample";
+import { ROLE_ORDER, roleBarsOverSteps, roleBarsPerModel, roleCountsFromSteps, type RoleRow, type StepRoleRow } from "./roles";
+import { downsampleSeries, graphUtilitySeries, jfkSeries, modelUtilitySeries, type DrawnSeries, type JfkSeries } from "./series";
 import { bestSystemsByStep, stepLabel } from "./steps";
 import type { BestSystemShape, CollaborativeGainBucketShape, RoleCountsShape, StepView } from "./types";
 
@@ -71,10 +72,19 @@ export function readResult(value: unknown): ResultView | null {
   };
 }
 
+/** Most points of a line chart over steps; longer runs are downsampled to this many. */
+export const MAX_LINE_POINTS = 100;
+/** Most bars of the roles-over-iterations chart. */
+export const MAX_ROLE_BARS = 40;
+
+const ROLE_COMBINE: Record<string, Combine> = Object.fromEntries([...ROLE_ORDER, "total"].map((key) => [key, "mean"]));
+
 export interface RunDashboard {
-  graphSide: Series;
-  modelSide: Series;
-  jfk: JfkSeries;
+  /** Index of the latest step drawn, or null before the first step. */
+  lastStepIndex: number | null;
+  graphSide: DrawnSeries;
+  modelSide: DrawnSeries;
+  jfk: DrawnSeries<JfkSeries>;
   /** Best system after each step, for the replay slider. */
   bests: (BestSystemShape | null)[];
   stepLabels: string[];
@@ -83,7 +93,8 @@ export interface RunDashboard {
   /** Coefficients of the model particles after the latest step. */
   currentCoefficients: CoefficientHeatmap | null;
   rolesPerModel: RoleRow[];
-  rolesOverSteps: RoleRow[];
+  /** Roles per step, or per-step means over consecutive steps for a long run. */
+  rolesOverSteps: Downsampled<StepRoleRow>;
   cGainBars: CGainBar[];
 }
 
@@ -99,15 +110,30 @@ export function buildRunDashboard(steps: readonly StepView[], names: readonly st
   const roleCounts = result && result.roleCounts.length > 0 ? result.roleCounts : roleCountsFromSteps(steps, names.length);
 
   return {
-    graphSide: graphUtilitySeries(steps),
-    modelSide: modelUtilitySeries(steps),
-    jfk: jfkSeries(steps, names),
+    lastStepIndex: latestStep?.index ?? null,
+    graphSide: downsampleSeries(graphUtilitySeries(steps), MAX_LINE_POINTS),
+    modelSide: downsampleSeries(modelUtilitySeries(steps), MAX_LINE_POINTS),
+    jfk: downsampleSeries(jfkSeries(steps, names), MAX_LINE_POINTS),
     bests,
     stepLabels: steps.map(stepLabel),
     bestCoefficients: latestBest && latestBest.coefficients.length > 0 ? coefficientHeatmap(latestBest.coefficients, names) : null,
     currentCoefficients: latestStep && latestStep.coefficients.length > 0 ? coefficientHeatmap(latestStep.coefficients, names) : null,
     rolesPerModel: roleBarsPerModel(roleCounts, names),
-    rolesOverSteps: roleBarsOverSteps(steps, roleModel),
+    rolesOverSteps: downsampleRows(roleBarsOverSteps(steps, roleModel), ROLE_COMBINE, MAX_ROLE_BARS),
     cGainBars: result ? cGainBars(result.buckets) : [],
   };
+}
+
+/**
+ * Returns `next` with every part that equals the same part of `previous` replaced by the
+ * previous object. A step changes only some charts (a weight-step leaves the graph side as it
+ * was), so the memoized charts whose data kept its identity are not drawn again.
+ */
+export function keepUnchangedParts(previous: RunDashboard | null, next: RunDashboard): RunDashboard {
+  if (previous === null) return next;
+  const reused = { ...next };
+  for (const key of Object.keys(next) as (keyof RunDashboard)[]) {
+    (reused as Record<keyof RunDashboard, unknown>)[key] = keepIfEqual(previous[key], next[key]);
+  }
+  return reused;
 }

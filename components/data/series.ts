@@ -1,3 +1,4 @@
+import { downsampleRows, type Combine, type StepBucket } from "./downsample";
 import { displayIteration, stepLabel } from "./steps";
 import type { StepView } from "./types";
 
@@ -9,11 +10,29 @@ export type SeriesRow = { step: number; label: string; iteration: number } & Rec
 export interface SeriesLine {
   key: string;
   name: string;
+  /** Rule by which downsampling combines the line's values: the mean (default), or the maximum for a running best. */
+  combine?: Combine;
 }
 
 export interface Series {
   rows: SeriesRow[];
   lines: SeriesLine[];
+}
+
+/** A series as drawn: its rows, downsampled when there are many, and the buckets behind them. */
+export type DrawnSeries<S extends Series = Series> = S & {
+  /** Rows combined into each drawn row, by the row's "bucket" value; null when every row is drawn. */
+  buckets: StepBucket[] | null;
+};
+
+/**
+ * Combines the rows of `series` into at most `maxPoints` rows, each line by its `combine` rule.
+ * A series with no more rows is returned with buckets null.
+ */
+export function downsampleSeries<S extends Series>(series: S, maxPoints: number): DrawnSeries<S> {
+  const combine = Object.fromEntries(series.lines.map((line) => [line.key, line.combine ?? "mean"]));
+  const { rows, buckets } = downsampleRows(series.rows, combine, maxPoints);
+  return { ...series, rows, buckets };
 }
 
 function baseRow(step: StepView): SeriesRow {
@@ -42,8 +61,8 @@ export function graphUtilitySeries(steps: readonly StepView[]): Series {
   }
 
   const lines: SeriesLine[] = [
-    { key: "bestDev", name: "all-time best" },
-    { key: "globalBest", name: "graph global best" },
+    { key: "bestDev", name: "all-time best", combine: "max" },
+    { key: "globalBest", name: "graph global best", combine: "max" },
   ];
   for (let i = 0; i < particles; i++) lines.push({ key: `g${i}`, name: `graph ${i}` });
   return { rows, lines };
@@ -69,7 +88,7 @@ export function modelUtilitySeries(steps: readonly StepView[]): Series {
   return {
     rows,
     lines: [
-      { key: "bestDev", name: "all-time best" },
+      { key: "bestDev", name: "all-time best", combine: "max" },
       { key: "bestAssignment", name: "best assignment" },
       { key: "meanAssignment", name: "mean assignment" },
     ],

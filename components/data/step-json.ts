@@ -75,12 +75,29 @@ function readBest(value: unknown): Omit<BestSystemShape, "adjacency"> | null {
   };
 }
 
-/** Converts stored steps, in index order, to StepViews. */
+/** Converts stored steps to StepViews, in index order. */
 export function parseSteps(raw: readonly RawStep[]): StepView[] {
-  let graphGlobalBest: number | null = null;
-  const steps: StepView[] = [];
+  return appendSteps([], raw);
+}
 
-  for (const step of raw) {
+/**
+ * Parses `raw` and appends it to steps parsed before, without parsing those again. New steps
+ * are taken in index order. A step whose index is not above the last parsed one is skipped,
+ * because the run page receives steps in index order and may receive a step twice (from the
+ * stored history and from the stream). Returns `parsed` itself when nothing is new, so that a
+ * memoized chart does not redraw.
+ */
+export function appendSteps(parsed: readonly StepView[], raw: readonly RawStep[]): StepView[] {
+  let lastIndex = parsed.length > 0 ? parsed[parsed.length - 1].index : Number.NEGATIVE_INFINITY;
+  const fresh = raw.filter((step) => step.index > lastIndex).sort((a, b) => a.index - b.index);
+  if (fresh.length === 0) return parsed as StepView[];
+
+  const steps = [...parsed];
+  let graphGlobalBest = parsed.length > 0 ? parsed[parsed.length - 1].graphGlobalBest : null;
+  for (const step of fresh) {
+    if (step.index === lastIndex) continue;
+    lastIndex = step.index;
+
     const graphs = readGraphs(step.graphs);
     for (const graph of graphs?.graphs ?? []) {
       if (graphGlobalBest === null || graph.utility > graphGlobalBest) graphGlobalBest = graph.utility;

@@ -1,7 +1,8 @@
 "use client";
 
-import { useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { DagView, RoleLegend } from "../dag-view";
+import { drawnSystemKey } from "../data/dag-layout";
 import { formatUtility } from "../data/format";
 import type { BestSystemShape } from "../data/types";
 
@@ -13,6 +14,9 @@ export interface BestDagReplayProps {
   names: readonly string[];
 }
 
+/** Memoized, so that a step that leaves the drawn system as it was does not render React Flow again. */
+const StableDagView = memo(DagView);
+
 /**
  * Shows the all-time best DAG with a slider that replays it step by step. The view follows the
  * latest step until the user moves the slider.
@@ -22,6 +26,12 @@ export function BestDagReplay({ bests, stepLabels, names }: BestDagReplayProps) 
   const last = bests.length - 1;
   const index = picked === null ? last : Math.min(picked, last);
   const best = index >= 0 ? bests[index] : null;
+
+  // Every step carries its own copy of the best system, so the copy drawn last is kept while
+  // the drawing stays the same, and the DAG is not laid out again.
+  const key = best === null ? "" : drawnSystemKey(best);
+  const drawn = useMemo(() => best, [key]);
+  const modelNames = useMemo(() => drawn?.assignment.map((model) => names[model] ?? `model ${model}`) ?? [], [drawn, names]);
 
   if (last < 0) return <p className="muted">No step yet.</p>;
 
@@ -60,12 +70,7 @@ export function BestDagReplay({ bests, stepLabels, names }: BestDagReplayProps) 
             {best.kind === "vote" ? " · majority vote: every position answers alone" : ""}
             {best.adjacency === null && best.kind === "dag" ? " · adjacency unknown, edges drawn uniform" : " · edge width and opacity: A_uv"}
           </p>
-          <DagView
-            dag={best.dag}
-            names={best.assignment.map((model) => names[model] ?? `model ${model}`)}
-            adjacency={best.adjacency}
-            vote={best.kind === "vote"}
-          />
+          <StableDagView dag={(drawn ?? best).dag} names={modelNames} adjacency={(drawn ?? best).adjacency} vote={best.kind === "vote"} />
           <RoleLegend />
         </>
       )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { edgeStrength, edgeStyle, layoutDag, NODE_WIDTH } from "../../components/data/dag-layout";
+import { drawnSystemKey, edgeStrength, edgeStyle, layoutDag, NODE_WIDTH } from "../../components/data/dag-layout";
 import { ROLE_COLORS } from "../../components/data/roles";
 import { CHAIN, FAN_IN, NAMES } from "./fixtures";
 
@@ -101,5 +101,25 @@ describe("layoutDag roles", () => {
     const { nodes } = layoutDag(vote, { names: NAMES, roles: ["source", "source", "source"] });
 
     expect(nodes.map((n) => n.data.role)).toEqual(["source", "source", "source"]);
+  });
+});
+
+describe("drawnSystemKey", () => {
+  const system = { kind: "dag" as const, dag: FAN_IN, assignment: [0, 1, 2], adjacency: [0, 0.2, 0.9, 0.1, 0, 0.8, 0.3, 0.4, 0] };
+
+  it("is equal for copies found at different steps", () => {
+    expect(drawnSystemKey({ ...system, dag: { ...FAN_IN, edges: [[1, 2], [0, 2]] } })).toBe(drawnSystemKey(system));
+  });
+
+  it("differs for another assignment", () => {
+    expect(drawnSystemKey({ ...system, assignment: [2, 1, 0] })).not.toBe(drawnSystemKey(system));
+  });
+
+  it("differs for another adjacency", () => {
+    expect(drawnSystemKey({ ...system, adjacency: null })).not.toBe(drawnSystemKey(system));
+  });
+
+  it("differs for another DAG", () => {
+    expect(drawnSystemKey({ ...system, dag: CHAIN })).not.toBe(drawnSystemKey(system));
   });
 });

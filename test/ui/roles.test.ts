@@ -76,6 +76,19 @@ describe("roleBarsOverSteps", () => {
 
     expect(rows[0]).toMatchObject({ source: 1, relay: 1, total: 2 });
   });
+
+  it("gives each bar its iteration", () => {
+    expect(roleBarsOverSteps(recordedSteps(), null).map((r) => r.iteration)).toEqual([0, 1]);
+  });
+
+  it("counts again after the steps' DAGs are replaced", () => {
+    const steps = recordedSteps();
+    const before = roleBarsOverSteps(steps, 2);
+    steps[0].graphs = [{ dag: { n: 3, edges: [[2, 0]], end: 0 }, utility: 0.5 }];
+
+    expect(before[0].end).toBe(2);
+    expect(roleBarsOverSteps(steps, 2)[0]).toMatchObject({ source: 1, total: 1 });
+  });
 });
 
 describe("structuralRoles parity with the server", () => {

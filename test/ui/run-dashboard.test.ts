@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildRunDashboard, readResult } from "../../components/data/run-dashboard";
+import { buildRunDashboard, keepUnchangedParts, MAX_LINE_POINTS, MAX_ROLE_BARS, readResult } from "../../components/data/run-dashboard";
+import type { StepView } from "../../components/data/types";
 import { NAMES, recordedSteps } from "./fixtures";
 
 const storedResult = {
@@ -78,14 +79,57 @@ describe("buildRunDashboard", () => {
   it("follows the selected model over the steps", () => {
     const dashboard = buildRunDashboard(recordedSteps(), NAMES, null, 2);
 
-    expect(dashboard.rolesOverSteps[0]).toMatchObject({ end: 2, total: 2 });
+    expect(dashboard.rolesOverSteps.rows[0]).toMatchObject({ end: 2, total: 2 });
+  });
+
+  it("names the latest step drawn", () => {
+    expect(buildRunDashboard(recordedSteps(), NAMES, null).lastStepIndex).toBe(3);
+  });
+
+  it("downsamples the charts of a long run", () => {
+    const role = recordedSteps()[1];
+    const steps: StepView[] = Array.from({ length: 250 }, (_, i) => ({ ...role, index: i, iteration: i }));
+    const dashboard = buildRunDashboard(steps, NAMES, null);
+
+    expect(dashboard.graphSide.rows).toHaveLength(MAX_LINE_POINTS);
+    expect(dashboard.graphSide.buckets).not.toBeNull();
+    expect(dashboard.rolesOverSteps.rows).toHaveLength(MAX_ROLE_BARS);
+    expect(dashboard.bests).toHaveLength(250);
   });
 
   it("is empty before the first step", () => {
     const dashboard = buildRunDashboard([], NAMES, null);
 
+    expect(dashboard.lastStepIndex).toBeNull();
     expect(dashboard.graphSide.rows).toEqual([]);
     expect(dashboard.bestCoefficients).toBeNull();
     expect(dashboard.currentCoefficients).toBeNull();
+  });
+});
+
+describe("keepUnchangedParts", () => {
+  it("keeps the graph side when a weight-step arrives", () => {
+    const steps = recordedSteps();
+    const before = buildRunDashboard(steps.slice(0, 2), NAMES, null);
+    const after = keepUnchangedParts(before, buildRunDashboard(steps.slice(0, 3), NAMES, null));
+
+    expect(after.graphSide).toBe(before.graphSide);
+    expect(after.rolesOverSteps).toBe(before.rolesOverSteps);
+  });
+
+  it("replaces the parts the new step changed", () => {
+    const steps = recordedSteps();
+    const before = buildRunDashboard(steps.slice(0, 2), NAMES, null);
+    const after = keepUnchangedParts(before, buildRunDashboard(steps.slice(0, 3), NAMES, null));
+
+    expect(after.modelSide).not.toBe(before.modelSide);
+    expect(after.modelSide.rows).toHaveLength(2);
+    expect(after.lastStepIndex).toBe(2);
+  });
+
+  it("returns the new dashboard without a previous one", () => {
+    const next = buildRunDashboard(recordedSteps(), NAMES, null);
+
+    expect(keepUnchangedParts(null, next)).toBe(next);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bestCurves, graphUtilitySeries, jfkSeries, modelUtilitySeries } from "../../components/data/series";
+import { bestCurves, downsampleSeries, graphUtilitySeries, jfkSeries, modelUtilitySeries, type Series } from "../../components/data/series";
 import { NAMES, recordedSteps } from "./fixtures";
 
 describe("graphUtilitySeries", () => {
@@ -66,5 +66,39 @@ describe("bestCurves", () => {
       { key: "a", name: "run a" },
       { key: "b", name: "run b" },
     ]);
+  });
+});
+
+describe("downsampleSeries", () => {
+  function longSeries(length: number): Series {
+    const rows = Array.from({ length }, (_, i) => ({ step: i, label: `${i} role`, iteration: i, bestDev: i / length, g0: i % 2 }));
+    return { rows, lines: [{ key: "bestDev", name: "all-time best", combine: "max" }, { key: "g0", name: "graph 0" }] };
+  }
+
+  it("leaves a short series as it is", () => {
+    const drawn = downsampleSeries(graphUtilitySeries(recordedSteps()), 100);
+
+    expect(drawn.rows).toEqual(graphUtilitySeries(recordedSteps()).rows);
+    expect(drawn.buckets).toBeNull();
+  });
+
+  it("draws at most maxPoints rows of a long series", () => {
+    const drawn = downsampleSeries(longSeries(201), 100);
+
+    expect(drawn.rows).toHaveLength(100);
+    expect(drawn.buckets).toHaveLength(100);
+  });
+
+  it("draws a running best by its maximum and a particle by its mean", () => {
+    const drawn = downsampleSeries(longSeries(4), 2);
+
+    expect(drawn.rows.map((row) => row.bestDev)).toEqual([0.25, 0.75]);
+    expect(drawn.rows.map((row) => row.g0)).toEqual([0.5, 0.5]);
+  });
+
+  it("marks the graph side's bests as running maxima", () => {
+    const { lines } = graphUtilitySeries(recordedSteps());
+
+    expect(lines.filter((line) => line.combine === "max").map((line) => line.key)).toEqual(["bestDev", "globalBest"]);
   });
 });

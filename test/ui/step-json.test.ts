@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSteps, type RawStep } from "../../components/data/step-json";
+import { appendSteps, parseSteps, type RawStep } from "../../components/data/step-json";
 
 const fanIn = { n: 3, edges: [[0, 2], [1, 2]], end: 2, placement: [2, 0, 1] };
 const chain = { n: 3, edges: [[0, 1], [1, 2]], end: 2, placement: [2, 1, 0] };
@@ -115,5 +115,50 @@ describe("parseSteps", () => {
 
     expect(parseSteps(raw)[0].best?.kind).toBe("vote");
     expect(parseSteps(raw)[0].best?.adjacency).toBeNull();
+  });
+});
+
+describe("appendSteps", () => {
+  it("parses new steps as parseSteps would", () => {
+    const raw = stored();
+    const appended = appendSteps(parseSteps(raw.slice(0, 2)), raw.slice(2));
+
+    expect(appended).toEqual(parseSteps(raw));
+  });
+
+  it("keeps the steps parsed before", () => {
+    const raw = stored();
+    const before = parseSteps(raw.slice(0, 2));
+    const appended = appendSteps(before, raw.slice(2));
+
+    expect(appended[0]).toBe(before[0]);
+    expect(appended[1]).toBe(before[1]);
+  });
+
+  it("returns the parsed steps themselves when nothing is new", () => {
+    const raw = stored();
+    const before = parseSteps(raw);
+
+    expect(appendSteps(before, raw.slice(1))).toBe(before);
+  });
+
+  it("skips a repeated step", () => {
+    const raw = stored();
+    const appended = appendSteps(parseSteps(raw.slice(0, 1)), [raw[1], raw[1], raw[2]]);
+
+    expect(appended.map((step) => step.index)).toEqual([0, 1, 2]);
+  });
+
+  it("orders new steps by index", () => {
+    const raw = stored();
+
+    expect(appendSteps([], [raw[2], raw[0], raw[1]])).toEqual(parseSteps(raw));
+  });
+
+  it("carries the graph global best over from the parsed steps", () => {
+    const raw = stored();
+    const appended = appendSteps(parseSteps(raw.slice(0, 2)), raw.slice(2));
+
+    expect(appended[2].graphGlobalBest).toBe(0.7);
   });
 });
