@@ -21,7 +21,7 @@ import { GenerationCache } from "../server/llm/cache";
 import { buildPool, loadPoolModels, loadTask } from "../server/runs/loader";
 import { persistStep, type StepWrite } from "../server/runs/persist";
 import { importTask, seedSimulatedPool } from "../server/runs/service";
-import { printTable } from "./table";
+import { printTable, type Row } from "./table";
 
 // Run page benchmark: a running run of 200 iterations over the simulated pool complementary-10
 // (n = 10, N = 10, M = 10), whose 401 steps the in-process engine computes and the worker's
