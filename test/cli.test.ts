@@ -135,3 +135,19 @@ describe("hswarm search", () => {
     expect(result.best.edges).toEqual([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
   });
 });
+
+describe("hswarm search flags", () => {
+  it("accepts a negative number as a flag value", async () => {
+    const { stderr, code } = await hswarm(["search", "--task", taskFile, "--pool", "complementary", "--edge-threshold", "-0.5", "--decode-mode", "dag", "--quiet", ...quick]);
+
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
+  it("rejects a non-numeric value as a usage error", async () => {
+    const { stderr, code } = await hswarm(["search", "--task", taskFile, "--pool", "complementary", "--inertia", "abc"]);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('--inertia must be a number, but got "abc"');
+  });
+});

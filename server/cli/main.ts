@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { resolveConfig, METHODS, type SearchConfig } from "../core/config";
+import { resolveConfig, type SearchConfig } from "../core/config";
 import { buildResult, type SearchResult } from "../core/result";
 import { createSearchState, plannedSteps, searchStep, type SearchState } from "../core/search";
 import type { MetricName } from "../core/types";
@@ -31,9 +31,7 @@ the test split is reported.
   --quiet                 print the summary only
   --help                  show this help
 
-Methods (--method): ${METHODS.join(", ")}
-
-Hyperparameters (defaults are the paper's):
+Hyperparameters (defaults follow the paper's reference code):
 ${configHelp()}
 `;
 
@@ -53,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
 async function search(argv: string[]): Promise<number> {
   const configOptions = Object.fromEntries(CONFIG_KEYS.map((key) => [flagOf(key), { type: "string" as const }]));
   const { values } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     strict: true,
     options: {
       ...configOptions,
@@ -133,12 +131,30 @@ async function search(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Rewrites "--flag -1" as "--flag=-1": node's parseArgs reads a value that starts with "-" as
+ * another option, which would make negative numbers unusable as flag values.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i].startsWith("--") && !argv[i].includes("=") && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${argv[i]}=${next}`);
+      i += 1;
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
+}
+
 function resolveConfigFromFlags(values: Record<string, string | boolean | undefined>) {
   try {
     return resolveConfig(configFromFlags(values));
   } catch (error) {
     if (error instanceof z.ZodError) throw new UsageError(describeConfigError(error));
-    throw error;
+    throw new UsageError((error as Error).message);
   }
 }
 

@@ -67,13 +67,14 @@ export function formatSummary(result: SearchResult, elapsedSeconds: number): str
       : result.best.edges.length === 0
         ? `${names[result.best.end]} alone`
         : result.best.edges.map(([from, to]) => `${names[from]}#${from} → ${names[to]}#${to}`).join(", ");
-  const jfk = result.models.map((model, i) => `${model} ${result.jfk[i].toFixed(3)}`).join(", ");
+  const searched = result.iterations > 0 || !result.stopReason?.startsWith("fixed system");
+  const jfk = searched ? result.models.map((model, i) => `${model} ${result.jfk[i].toFixed(3)}`).join(", ") : `not computed: the ${result.method} baseline does not search`;
   const calls = result.calls;
   const ratio = calls.reference === 0 ? 0 : calls.backend / calls.reference;
 
   return [
     "",
-    `Best system (${result.method}, found at step ${result.best.foundAtStep}): dev ${result.best.dev.toFixed(4)}, test ${result.best.test.toFixed(4)}`,
+    `Best system (${result.method}, found in step ${result.best.foundAtStep + 1}): dev ${result.best.dev.toFixed(4)}, test ${result.best.test.toFixed(4)}`,
     `  DAG: ${edges}; end node ${names[result.best.end]}#${result.best.end}`,
     `  roles: ${result.best.roles.map((role, p) => `${names[p]}#${p} ${role}`).join(", ")}`,
     `Best single model: ${result.bestSingle.model}: dev ${result.bestSingle.dev.toFixed(4)}, test ${result.bestSingle.test.toFixed(4)}`,
@@ -81,6 +82,8 @@ export function formatSummary(result: SearchResult, elapsedSeconds: number): str
     `C-Gain (test): ${result.cGain.toFixed(4)}`,
     `Calls: ${calls.backend.toLocaleString("en-US")} to the backend, ${calls.cacheHits.toLocaleString("en-US")} cache hits, ` +
       `${calls.reference.toLocaleString("en-US")} for the reference algorithm (ratio ${ratio.toFixed(3)})`,
-    `Stopped by ${result.stopReason ?? "completion"} after ${result.iterations} iterations in ${elapsedSeconds.toFixed(1)} s`,
+    searched
+      ? `Stopped by ${result.stopReason ?? "completion"} after ${result.iterations} iterations in ${elapsedSeconds.toFixed(1)} s`
+      : `Evaluated the fixed ${result.method} system in ${elapsedSeconds.toFixed(1)} s`,
   ].join("\n");
 }

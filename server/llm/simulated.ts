@@ -48,7 +48,7 @@ function generalist(name: string, skill: number, trust: number, verify: number, 
 export const SIMULATED_PRESETS: Record<string, SimulatedPoolSpec> = {
   complementary: {
     name: "complementary",
-    description: "4 domain experts, 1 verifier, 1 weak model (simulated)",
+    description: "4 domain experts, 1 verifier, 1 weak model",
     experts: [
       domainExpert("expert-a", 0, 0.85, 0.3),
       domainExpert("expert-b", 1, 0.85, 0.3),
@@ -60,7 +60,7 @@ export const SIMULATED_PRESETS: Record<string, SimulatedPoolSpec> = {
   },
   "complementary-10": {
     name: "complementary-10",
-    description: "6 domain experts, 2 verifiers, 1 generalist, 1 weak model (simulated)",
+    description: "6 domain experts, 2 verifiers, 1 generalist, 1 weak model",
     experts: [
       domainExpert("expert-a", 0, 0.8, 0.3),
       domainExpert("expert-b", 1, 0.8, 0.3),
@@ -76,7 +76,7 @@ export const SIMULATED_PRESETS: Record<string, SimulatedPoolSpec> = {
   },
   homogeneous: {
     name: "homogeneous",
-    description: "5 similar generalists (simulated)",
+    description: "5 similar generalists",
     experts: [0, 1, 2, 3, 4].map((i) => generalist(`generalist-${i + 1}`, 0.5 + 0.02 * i, 0.3, 0.3, 0.5)),
   },
 };
