@@ -19,8 +19,21 @@ export function CGainChart({ bars, height = 280 }: { bars: readonly CGainBar[]; 
         <ComposedChart data={[...bars]} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid stroke="#e5e7eb" strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="label" tick={{ fontSize: 12 }} />
-          <YAxis yAxisId="items" tick={{ fontSize: 12 }} width={40} allowDecimals={false} />
-          <YAxis yAxisId="accuracy" orientation="right" domain={[0, 1]} tick={{ fontSize: 12 }} width={40} />
+          <YAxis
+            yAxisId="items"
+            tick={{ fontSize: 12 }}
+            width={48}
+            allowDecimals={false}
+            label={{ value: "test items", angle: -90, position: "insideLeft", fontSize: 12 }}
+          />
+          <YAxis
+            yAxisId="accuracy"
+            orientation="right"
+            domain={[0, 1]}
+            tick={{ fontSize: 12 }}
+            width={48}
+            label={{ value: "accuracy", angle: 90, position: "insideRight", fontSize: 12 }}
+          />
           <Tooltip />
           <Legend wrapperStyle={{ fontSize: 12 }} itemSorter={(item) => LEGEND_ORDER.indexOf(String(item.dataKey))} />
           <Bar yAxisId="items" dataKey="solved" name="solved by the system" stackId="items" fill="#16a34a" isAnimationActive={false} />

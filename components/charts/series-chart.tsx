@@ -27,7 +27,7 @@ export function SeriesChart({ series, emphasised = [], height = 260, yLabel, yDo
   return (
     <div className="chart" style={{ height }}>
       <ResponsiveContainer width="100%" height="100%">
-        <LineChart data={series.rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
+        <LineChart data={series.rows} margin={{ top: 8, right: 36, bottom: 4, left: 0 }}>
           <CartesianGrid stroke="#e5e7eb" strokeDasharray="3 3" />
           <XAxis dataKey="label" tick={{ fontSize: 12 }} />
           <YAxis

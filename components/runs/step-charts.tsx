@@ -105,7 +105,7 @@ export const StepSeriesChart = memo(function StepSeriesChart({ series, emphasise
   return (
     <div className="chart" style={{ height }} data-points={series.rows.length}>
       <ResponsiveContainer width="100%" height="100%">
-        <LineChart data={series.rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
+        <LineChart data={series.rows} margin={{ top: 8, right: 36, bottom: 4, left: 0 }}>
           <CartesianGrid stroke="#e5e7eb" strokeDasharray="3 3" vertical={series.rows.length <= MAX_X_LABELS} />
           <XAxis dataKey="label" tick={{ fontSize: 12 }} interval={labelInterval(series.rows.length)} />
           <YAxis
