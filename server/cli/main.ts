@@ -114,12 +114,12 @@ async function search(argv: string[]): Promise<number> {
     current = next;
     if (saveState) writeAtomically(saveState, JSON.stringify(current));
     if (!values.quiet) process.stdout.write(formatProgress(record, clock.tick(), context.dev.length) + "\n");
-    // A zero-latency backend resolves every call as a microtask, which starves the event loop;
-    // yielding once per step lets a pending SIGINT handler run.
+    // A zero-latency backend resolves every call as a microtask, which starves the event loop.
+    // Yielding once per step lets a pending SIGINT handler run.
     await new Promise((resolve) => setImmediate(resolve));
     if (interrupted) {
       const hint = saveState ? `resume with --resume ${saveState}` : "pass --save-state FILE to be able to resume";
-      process.stderr.write(`hswarm: stopped after step ${current.stepIndex}; ${hint}\n`);
+      process.stderr.write(`hswarm: stopped after step ${current.stepIndex} of ${clock.planned}; ${hint}\n`);
       return 130;
     }
   }

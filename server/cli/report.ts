@@ -8,7 +8,7 @@ export class ProgressClock {
   private readonly startedAt: number;
 
   constructor(
-    private readonly planned: number,
+    readonly planned: number,
     alreadyDone: number,
   ) {
     this.done = alreadyDone;
@@ -28,7 +28,7 @@ export class ProgressClock {
   }
 }
 
-/** One progress line per step: iteration, best utilities, backend calls, cache hits and ETA. */
+/** Formats one progress line per step: iteration, best utilities, backend calls, cache hits and ETA. */
 export function formatProgress(record: StepRecord, progress: ReturnType<ProgressClock["tick"]>, devItems: number): string {
   const usage = record.usage;
   const requests = usage.backendCalls + usage.cacheHits;
@@ -58,7 +58,7 @@ export function formatDuration(seconds: number): string {
   return `${minutes}:${String(whole % 60).padStart(2, "0")}`;
 }
 
-/** The end-of-run summary: utilities, the best DAG by model names, JFK-scores, C-Gain and timing. */
+/** Formats the end-of-run summary: utilities, the best DAG by model names, JFK-scores, C-Gain and timing. */
 export function formatSummary(result: SearchResult, elapsedSeconds: number): string {
   const names = result.best.assignment;
   const edges =
