@@ -1,21 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { chmod } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { pino } from "pino";
 import type { SearchResult } from "../server/core/result";
 import type { Dataset } from "../server/core/types";
 import { createPrismaClient } from "../server/db/client";
-import { startEmbeddedPostgres, type EmbeddedServer } from "../server/db/embedded";
 import { applyMigrations } from "../server/db/migrate";
 import { startRunQueue } from "../server/runs/queue";
 import { importTask, launchRun, seedSimulatedPool } from "../server/runs/service";
 import { loadDatasetFile } from "../server/tasks/load";
+import { openScratchDatabase } from "./database";
 import { printTable } from "./table";
 
 // Persistence benchmark: the paper-scale run (simulated pool complementary-10, N = 10, M = 10,
@@ -30,15 +25,10 @@ const silent = pino({ level: "silent" });
 const ITERATIONS = 20;
 const TIMEOUT_MS = 15 * 60_000;
 
-interface Scratch {
-  url: string;
-  label: string;
-  dispose(): Promise<void>;
-}
 
 /** Runs the paper-scale search through a worker process and prints its figures. Throws on a broken run. */
 export async function persistenceBenchmark(): Promise<void> {
-  const scratch = await openScratchDatabase();
+  const scratch = await openScratchDatabase("hswarm_bench");
   let worker: WorkerHandle | null = null;
   const prisma = createPrismaClient(scratch.url);
   try {
@@ -159,54 +149,3 @@ function peakRssOf(pid: number): number | null {
     return null;
   }
 }
-
-async function openScratchDatabase(): Promise<Scratch> {
-  const serverUrl = process.env.DATABASE_URL?.trim() || process.env.TEST_DATABASE_URL?.trim();
-  if (serverUrl) {
-    const name = `hswarm_bench_${process.pid}_${randomBytes(3).toString("hex")}`;
-    await adminQuery(serverUrl, (client) => `CREATE DATABASE ${client.escapeIdentifier(name)}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      label: `scratch database on ${url.host}`,
-      dispose: () => adminQuery(serverUrl, (client) => `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
-    };
-  }
-
-  const dataDir = mkdtempSync(path.join(tmpdir(), "hswarm-bench-pg-"));
-  // When this runs as root, PostgreSQL runs as the user "postgres", which must enter the folder.
-  await chmod(dataDir, 0o755);
-  const server: EmbeddedServer = await startEmbeddedPostgres({ dataDir, port: await freePort(), deleteOnStop: true, logger: silent });
-  return {
-    url: server.url,
-    label: "embedded PostgreSQL 18",
-    dispose: async () => {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function adminQuery(url: string, buildSql: (client: pg.Client) => string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(buildSql(client));
-  } finally {
-    await client.end();
-  }
-}
-
-async function freePort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen(0, "127.0.0.1", resolve);
-  });
-  const address = listener.address();
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error(`expected a TCP address, but got ${String(address)}`);
-  return address.port;
-}
-

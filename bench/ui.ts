@@ -1,12 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { chmod, mkdir } from "node:fs/promises";
-import { createServer } from "node:net";
+import { mkdir } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import pg from "pg";
 import { pino } from "pino";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { resolveConfig, type SearchConfig } from "../server/core/config";
@@ -14,13 +12,13 @@ import { estimateCalls } from "../server/core/estimate";
 import { createSearchState, searchStep, type SearchState, type StepRecord } from "../server/core/search";
 import type { Dataset } from "../server/core/types";
 import { createPrismaClient, type PrismaClient } from "../server/db/client";
-import { startEmbeddedPostgres } from "../server/db/embedded";
 import { applyMigrations } from "../server/db/migrate";
 import { createSearchContext, datasetDomains } from "../server/engine";
 import { GenerationCache } from "../server/llm/cache";
 import { buildPool, loadPoolModels, loadTask } from "../server/runs/loader";
 import { persistStep, type StepWrite } from "../server/runs/persist";
 import { importTask, seedSimulatedPool } from "../server/runs/service";
+import { freePort, openScratchDatabase } from "./database";
 import { printTable, type Row } from "./table";
 
 // Run page benchmark: a running run of 200 iterations over the simulated pool complementary-10
@@ -90,7 +88,7 @@ export async function uiBenchmark(): Promise<void> {
   );
   // Browser, server and database share the machine, so the figures move with its load.
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((load) => load.toFixed(2)).join(" ")} (1, 5, 15 min) at the start`);
-  const scratch = await openScratchDatabase();
+  const scratch = await openScratchDatabase("hswarm_bench_ui");
   const prisma = createPrismaClient(scratch.url);
   let server: ServerHandle | null = null;
   let browser: BrowserHandle | null = null;
@@ -617,62 +615,6 @@ async function openBrowser(): Promise<BrowserHandle> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
-}
-
-interface Scratch {
-  url: string;
-  label: string;
-  dispose(): Promise<void>;
-}
-
-async function openScratchDatabase(): Promise<Scratch> {
-  const serverUrl = process.env.DATABASE_URL?.trim() || process.env.TEST_DATABASE_URL?.trim();
-  if (serverUrl) {
-    const name = `hswarm_bench_ui_${process.pid}_${randomBytes(3).toString("hex")}`;
-    await adminQuery(serverUrl, (client) => `CREATE DATABASE ${client.escapeIdentifier(name)}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      label: `scratch database on ${url.host}`,
-      dispose: () => adminQuery(serverUrl, (client) => `DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
-    };
-  }
-
-  const dataDir = mkdtempSync(path.join(tmpdir(), "hswarm-bench-ui-pg-"));
-  // When this runs as root, PostgreSQL runs as the user "postgres", which must enter the folder.
-  await chmod(dataDir, 0o755);
-  const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), deleteOnStop: true, logger: silent });
-  return {
-    url: server.url,
-    label: "embedded PostgreSQL 18",
-    dispose: async () => {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function adminQuery(url: string, buildSql: (client: pg.Client) => string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(buildSql(client));
-  } finally {
-    await client.end();
-  }
-}
-
-async function freePort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen(0, "127.0.0.1", resolve);
-  });
-  const address = listener.address();
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error(`expected a TCP address, but got ${String(address)}`);
-  return address.port;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
