@@ -12,7 +12,7 @@ export const BACKEND_LABELS: Record<BackendKind, string> = {
 };
 
 /**
- * What a weight-step means on each LoRA backend. llama.cpp mixes in output space, which differs
+ * Meaning of a weight-step on each LoRA backend. llama.cpp mixes in output space, which differs
  * from the element-wise adapter merge of Heterogeneous Swarms; the same text is in server/llm/llamacpp-lora.ts.
  */
 export const WEIGHT_MIXING_NOTES: Partial<Record<BackendKind, string>> = {

@@ -84,7 +84,8 @@ async function scoreAbstain(spec: SystemSpec, item: Item, output: string, contex
   const verdictRun = await runSystem(spec, verification, context);
   const answered = parseTrueFalse(verdictRun.output) === true;
 
-  const score = !answered ? 0 : correct ? 1 : -1;
+  let score = 0;
+  if (answered) score = correct ? 1 : -1;
   return { score, correct, extraCalls: nodeCallsPerItem(spec) };
 }
 

@@ -1,8 +1,8 @@
 import type { Rng } from "./rng";
 
 // JFK-score: credit assignment for the weight-step. Each of M random assignments puts a model
-// index at every position of the current best graph (uniformly, with replacement); a model's
-// score is the utility of the systems it took part in, weighted by how many positions it held.
+// index at every position of the current best graph, uniformly and with replacement. A model's
+// score is the utility of the systems it took part in, weighted by how many positions it took.
 
 /** Draws `count` assignments of `positions` positions over `modelCount` models, with replacement. */
 export function drawAssignments(count: number, positions: number, modelCount: number, rng: Rng): number[][] {
@@ -16,8 +16,8 @@ export function drawAssignments(count: number, positions: number, modelCount: nu
 }
 
 /**
- * JFK(model i) = Σ_j cnt_ij·f_j / Σ_j cnt_ij, where cnt_ij counts the positions model i holds in
- * assignment j. A model drawn in no assignment keeps its previous score; `drawn[i]` says which.
+ * JFK(model i) = Σ_j cnt_ij·f_j / Σ_j cnt_ij, where cnt_ij counts the positions model i takes in
+ * assignment j. A model drawn in no assignment keeps its previous score, and `drawn[i]` tells which.
  */
 export function jfkScores(
   assignments: readonly number[][],

@@ -46,7 +46,7 @@ export interface BestSystem {
   step: number;
 }
 
-/** What one step produced: enough to draw every chart of a run. */
+/** Record of one step, with enough data to draw every chart of a run. */
 export interface StepRecord {
   index: number;
   kind: StepKind;
@@ -505,7 +505,7 @@ function addRoleCounts(previous: Record<string, number>[], dags: Dag[], modelCou
   });
 }
 
-/** Every pool model's current coefficients: its particle's position, or null for fixed weights. */
+/** Returns every pool model's current coefficients: its particle's position, or null for fixed weights. */
 export function currentCoefficients(state: SearchState): (number[] | null)[] {
   const n = state.modelCount;
   const coefficients: (number[] | null)[] = Array.from({ length: n }, () => null);

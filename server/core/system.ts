@@ -100,7 +100,7 @@ export function nodeCallsPerItem(spec: SystemSpec): number {
   return spec.kind === "vote" ? spec.assignment.length : reachableNodes(spec.dag).length;
 }
 
-/** A system of one model answering alone. */
+/** Builds a system of one model answering alone. */
 export function singleModelSystem(model: number, coefficients: (number[] | null)[]): SystemSpec {
   return {
     kind: "dag",

@@ -1,7 +1,7 @@
 // Plain data types shared by the algorithm, the backends and the server.
 // Everything here is JSON-serialisable so that search state can be checkpointed.
 
-/** One benchmark item, in the format of the paper's evaluation files. */
+/** One benchmark item, in the format of the evaluation files published with Heterogeneous Swarms (Feng et al. 2025). */
 export interface Item {
   question: string;
   /** Gold answer: a choice key for multiple-choice items, otherwise free text or a number. */
@@ -25,7 +25,7 @@ export type SplitName = "dev" | "test";
 
 export type MetricName = "multiple_choice" | "exact_match" | "exact_match_reference" | "abstain" | "judge";
 
-/** Prompt templates of a task; defaults follow the paper's reference prompts. */
+/** Prompt templates of a task. The defaults are the prompts of the Heterogeneous Swarms reference code. */
 export interface PromptTemplates {
   firstStep: string;
   laterStep: string;

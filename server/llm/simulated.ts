@@ -42,7 +42,7 @@ function generalist(name: string, skill: number, trust: number, verify: number, 
  * - complementary: four domain experts, each strong on one quarter of the domains, one verifier
  *   that rarely solves alone but recognises a correct previous response, and one weak model
  *   that copies what it is shown.
- * - complementary-10: the same kinds at the paper's pool size of ten models.
+ * - complementary-10: the same kinds in a pool of ten models, the pool size of Feng et al. 2025.
  * - homogeneous: five similar generalists, where collaboration has little to add.
  */
 export const SIMULATED_PRESETS: Record<string, SimulatedPoolSpec> = {
@@ -144,7 +144,7 @@ export class SimulatedBackend implements Backend {
   }
 
   /**
-   * The model's parameters under the given coefficients: the linear combination Σ c_k θ_k of the
+   * Returns the model's parameters under the given coefficients: the linear combination Σ c_k θ_k of the
    * experts' parameter vectors. Skills and verification are stored as strengths θ = −ln(1 − p), so
    * a convex merge of two experts has chance 1 − Π(1 − p_k)^c_k, at least the linear mix of
    * their chances. This is a modelling choice of the simulator, so that the weight-step has
@@ -262,7 +262,7 @@ function majority(candidates: string[]): string {
   return winner;
 }
 
-/** A plausible wrong answer: another choice, a nearby number, or the opposite yes/no. */
+/** Returns a plausible wrong answer: another choice, a nearby number, or the opposite yes/no. */
 export function wrongAnswer(item: Item, draw: number): string {
   if (item.choices) {
     const others = Object.keys(item.choices).filter((key) => key !== item.answer);

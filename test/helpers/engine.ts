@@ -8,14 +8,14 @@ import { createSearchContext, datasetDomains } from "../../server/engine";
 import { GenerationCache } from "../../server/llm/cache";
 import { loadPool, type LoadedPool } from "../../server/llm/pools";
 
-/** The paper's evaluation files; tests that read them skip when the folder is absent. */
+/** Folder of the evaluation files published with Heterogeneous Swarms; tests that read them skip when it is absent. */
 export const DATASETS_DIR = process.env.HSWARM_DATASETS ?? path.resolve(__dirname, "../../../shared/datasets");
 export const HAVE_DATASETS = existsSync(DATASETS_DIR);
 if (!HAVE_DATASETS) {
   console.warn(`skipping dataset tests: ${DATASETS_DIR} not found (set HSWARM_DATASETS to the folder of the paper's evaluation files)`);
 }
 
-/** A small multiple-choice task over four domains, made up for tests. */
+/** Builds a small multiple-choice task over four domains, made up for tests. */
 export function syntheticTask(devCount = 24, testCount = 24): Dataset {
   const item = (i: number) => ({
     question: `Synthetic question ${i}: which option is marked correct?`,
